@@ -1,0 +1,39 @@
+/** The Kubernetes API as the CLI uses it: the user's kubeconfig and current context. */
+import type * as k8sTypes from "@kubernetes/client-node";
+
+export interface Kube {
+  readonly k8s: typeof k8sTypes;
+  readonly core: k8sTypes.CoreV1Api;
+  readonly apps: k8sTypes.AppsV1Api;
+  readonly ext: k8sTypes.ApiextensionsV1Api;
+}
+
+export async function connect(): Promise<Kube> {
+  const k8s = await import("@kubernetes/client-node");
+  const kc = new k8s.KubeConfig();
+  kc.loadFromDefault();
+  return {
+    k8s,
+    core: kc.makeApiClient(k8s.CoreV1Api),
+    apps: kc.makeApiClient(k8s.AppsV1Api),
+    ext: kc.makeApiClient(k8s.ApiextensionsV1Api),
+  };
+}
+
+/** Every node, by paginated LIST. */
+export async function listAllNodes(kube: Kube): Promise<k8sTypes.V1Node[]> {
+  const nodes: k8sTypes.V1Node[] = [];
+  let token: string | undefined;
+  do {
+    const page = await kube.core.listNode({ limit: 500, _continue: token });
+    nodes.push(...page.items);
+    token = page.metadata?._continue || undefined;
+  } while (token !== undefined);
+  return nodes;
+}
+
+export function isNotFound(e: unknown): boolean {
+  return (e as { code?: number }).code === 404;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

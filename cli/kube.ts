@@ -8,10 +8,17 @@ export interface Kube {
   readonly ext: k8sTypes.ApiextensionsV1Api;
 }
 
-export async function connect(): Promise<Kube> {
+/** Connects with the user's kubeconfig and current context. */
+export function connect(): Promise<Kube> {
+  return connectTo(undefined);
+}
+
+/** Connects with a kubeconfig file, or the default one (KUBECONFIG, ~/.kube/config). */
+export async function connectTo(kubeconfig: string | undefined): Promise<Kube> {
   const k8s = await import("@kubernetes/client-node");
   const kc = new k8s.KubeConfig();
-  kc.loadFromDefault();
+  if (kubeconfig === undefined) kc.loadFromDefault();
+  else kc.loadFromFile(kubeconfig);
   return {
     k8s,
     core: kc.makeApiClient(k8s.CoreV1Api),

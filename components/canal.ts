@@ -1,4 +1,3 @@
-import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import {
@@ -8,7 +7,7 @@ import {
   CANAL_LABEL,
   KUBE_SYSTEM,
 } from "../lib/labels";
-import { cliCommand } from "./cli-command";
+import { Step } from "./step";
 
 export interface CanalPatchArgs {
   /**
@@ -35,12 +34,9 @@ export class CanalPatch extends pulumi.ComponentResource {
     const after: pulumi.Resource[] = [];
     if (args.labelExistingNodes) {
       after.push(
-        new command.local.Command(
+        new Step(
           `${name}-label-nodes`,
-          {
-            create: cliCommand("label-nodes", "--label", `${CANAL_LABEL}=true`),
-            logging: "stdoutAndStderr",
-          },
+          { args: ["label-nodes", "--label", `${CANAL_LABEL}=true`] },
           { parent: this },
         ),
       );
@@ -84,21 +80,20 @@ export class CanalPatch extends pulumi.ComponentResource {
  * `networking: {cni: {}}`. The CLI refuses while any node still carries the canal label.
  */
 export class CanalRemoval extends pulumi.ComponentResource {
-  public readonly removal: command.local.Command;
+  public readonly removal: Step;
 
   constructor(name: string, opts?: pulumi.ComponentResourceOptions) {
     super("cni-migration:canal:CanalRemoval", name, {}, opts);
-    this.removal = new command.local.Command(
+    this.removal = new Step(
       `${name}-delete`,
       {
-        create: cliCommand(
+        args: [
           "remove-canal",
           "--daemonset",
           CANAL_DAEMONSET,
           "--deployment",
           CALICO_KUBE_CONTROLLERS,
-        ),
-        logging: "stdoutAndStderr",
+        ],
       },
       { parent: this },
     );

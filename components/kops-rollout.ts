@@ -1,10 +1,10 @@
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { RolloutConfig } from "../lib/config";
 import { KopsConnection } from "../lib/kops-connection";
 import { RollStep } from "../lib/plan";
 import { Stage } from "../lib/stage";
-import { cliCommand, kopsEnvironment } from "./cli-command";
+import { kopsEnvironment } from "./kops-environment";
+import { Step } from "./step";
 
 export interface KopsRolloutArgs {
   readonly kops: KopsConnection;
@@ -29,19 +29,18 @@ export interface KopsRolloutArgs {
  * @see https://kops.sigs.k8s.io/operations/rolling-update/
  */
 export class KopsRollout extends pulumi.ComponentResource {
-  public readonly update: command.local.Command;
+  public readonly update: Step;
   /** The roll commands in the order they run. */
-  public readonly rolls: command.local.Command[];
+  public readonly rolls: Step[];
 
   constructor(name: string, args: KopsRolloutArgs, opts?: pulumi.ComponentResourceOptions) {
     super("cni-migration:kops:KopsRollout", name, {}, opts);
     const env = kopsEnvironment(args.kops);
-    this.update = new command.local.Command(
+    this.update = new Step(
       `${name}-update`,
       {
-        create: cliCommand("kops-run", "--timeout", "30m", "--", "update", "cluster", "--yes"),
+        args: ["kops-run", "--timeout", "30m", "--", "update", "cluster", "--yes"],
         environment: env,
-        logging: "stdoutAndStderr",
         triggers: [args.stage, args.inputs],
       },
       { parent: this },
@@ -49,10 +48,10 @@ export class KopsRollout extends pulumi.ComponentResource {
     this.rolls = [];
     let previous: pulumi.Resource = this.update;
     for (const step of args.steps) {
-      const roll: command.local.Command = new command.local.Command(
+      const roll: Step = new Step(
         `${name}-roll-${step.instanceGroup}`,
         {
-          create: cliCommand(
+          args: [
             "kops-run",
             "--timeout",
             args.rollout.timeout,
@@ -66,9 +65,8 @@ export class KopsRollout extends pulumi.ComponentResource {
             "--validate-count",
             String(args.rollout.validateCount),
             "--yes",
-          ),
+          ],
           environment: env,
-          logging: "stdoutAndStderr",
           triggers: [args.stage, args.inputs],
         },
         { parent: this, dependsOn: [previous] },

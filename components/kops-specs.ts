@@ -1,10 +1,10 @@
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { KopsConnection } from "../lib/kops-connection";
 import { KopsObject, groupRef } from "../lib/kops";
 import { desiredNodeLabels, groupKind, kubeProxyDisabled } from "../lib/plan";
 import { Stage } from "../lib/stage";
-import { cliCommand, kopsEnvironment } from "./cli-command";
+import { kopsEnvironment } from "./kops-environment";
+import { Step } from "./step";
 
 export interface KopsSpecsArgs {
   /** The kops cluster to change. */
@@ -28,7 +28,7 @@ export class KopsSpecs extends pulumi.ComponentResource {
   /** The migration's node labels each instance group gets in this stage. */
   public readonly labelsByInstanceGroup: Record<string, Record<string, string>>;
   /** Every command that writes a spec; `kops update cluster` must run after all of them. */
-  public readonly writes: command.local.Command[];
+  public readonly writes: Step[];
 
   constructor(name: string, args: KopsSpecsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("cni-migration:kops:KopsSpecs", name, {}, opts);
@@ -37,12 +37,11 @@ export class KopsSpecs extends pulumi.ComponentResource {
     const stageWord = String(args.stage);
     const ingressWords = ingress.flatMap((g) => ["--ingress", g]);
 
-    const cluster = new command.local.Command(
+    const cluster = new Step(
       `${name}-cluster`,
       {
-        create: cliCommand("kops-apply", "cluster", "--stage", stageWord),
+        args: ["kops-apply", "cluster", "--stage", stageWord],
         environment: env,
-        logging: "stdoutAndStderr",
         triggers: [{ networking: "cni", kubeProxyDisabled: kubeProxyDisabled(args.stage) }],
       },
       { parent: this },
@@ -56,19 +55,11 @@ export class KopsSpecs extends pulumi.ComponentResource {
       const labels = desiredNodeLabels(args.stage, kind === "ingress");
       this.labelsByInstanceGroup[ref.name] = labels;
       this.writes.push(
-        new command.local.Command(
+        new Step(
           `${name}-ig-${ref.name}`,
           {
-            create: cliCommand(
-              "kops-apply",
-              "instancegroup",
-              ref.name,
-              "--stage",
-              stageWord,
-              ...ingressWords,
-            ),
+            args: ["kops-apply", "instancegroup", ref.name, "--stage", stageWord, ...ingressWords],
             environment: env,
-            logging: "stdoutAndStderr",
             triggers: [labels],
           },
           { parent: this },

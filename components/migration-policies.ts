@@ -1,4 +1,3 @@
-import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import {
@@ -9,7 +8,7 @@ import {
   KUBE_SYSTEM,
   TEMPORARY_POLICY,
 } from "../lib/labels";
-import { cliCommand } from "./cli-command";
+import { Step } from "./step";
 
 export interface MigrationPoliciesArgs {
   /** Declare the clusterwide allow policy that lets canal and Cilium pods talk while policies are kept. */
@@ -39,16 +38,15 @@ export class MigrationPolicies extends pulumi.ComponentResource {
   constructor(name: string, args: MigrationPoliciesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("cni-migration:cilium:MigrationPolicies", name, {}, opts);
     this.objects = [];
-    const crds = new command.local.Command(
+    const crds = new Step(
       `${name}-wait-crds`,
       {
-        create: cliCommand(
+        args: [
           "wait-crds",
           "--timeout",
           args.crdTimeout ?? "10m",
           ...CILIUM_CRDS.flatMap((c) => ["--crd", c]),
-        ),
-        logging: "stdoutAndStderr",
+        ],
       },
       { parent: this },
     );

@@ -26,10 +26,10 @@ const COMPONENTS_0_TO_3 = [
   "cni-migration:stage:StageRecord stage-record",
 ];
 const SPECS = [
-  "command:local:Command kops-specs-cluster",
-  "command:local:Command kops-specs-ig-master-us-test-1a",
-  "command:local:Command kops-specs-ig-nodes",
-  "command:local:Command kops-rollout-update",
+  "pulumi-nodejs:dynamic/cni-migration:Step kops-specs-cluster",
+  "pulumi-nodejs:dynamic/cni-migration:Step kops-specs-ig-master-us-test-1a",
+  "pulumi-nodejs:dynamic/cni-migration:Step kops-specs-ig-nodes",
+  "pulumi-nodejs:dynamic/cni-migration:Step kops-rollout-update",
 ];
 const MULTUS = [
   "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition multus-crd",
@@ -44,19 +44,19 @@ const CORE_0_TO_3 = [
   ...COMPONENTS_0_TO_3,
   ...SPECS,
   ...MULTUS,
-  "command:local:Command migration-policies-wait-crds",
+  "pulumi-nodejs:dynamic/cni-migration:Step migration-policies-wait-crds",
   "kubernetes:apps/v1:DaemonSetPatch canal-patch",
   "kubernetes:cilium.io/v2:CiliumClusterwideNetworkPolicy migration-policies-allow-all",
   "kubernetes:core/v1:ConfigMap stage-record-configmap",
   "kubernetes:helm.sh/v3:Release cilium-release",
 ];
 const ROLLS = [
-  "command:local:Command kops-rollout-roll-master-us-test-1a",
-  "command:local:Command kops-rollout-roll-nodes",
+  "pulumi-nodejs:dynamic/cni-migration:Step kops-rollout-roll-master-us-test-1a",
+  "pulumi-nodejs:dynamic/cni-migration:Step kops-rollout-roll-nodes",
 ];
 
 const EXPECTED: Record<Stage, string[]> = {
-  [Stage.Prepare]: [...CORE_0_TO_3, "command:local:Command canal-label-nodes"],
+  [Stage.Prepare]: [...CORE_0_TO_3, "pulumi-nodejs:dynamic/cni-migration:Step canal-label-nodes"],
   [Stage.DualCanalPrimary]: [...CORE_0_TO_3, ...ROLLS],
   [Stage.DualCiliumPrimary]: [...CORE_0_TO_3, ...ROLLS],
   [Stage.CiliumKpr]: [
@@ -70,7 +70,7 @@ const EXPECTED: Record<Stage, string[]> = {
     "cni-migration:kops:KopsRollout kops-rollout",
     "cni-migration:kops:KopsSpecs kops-specs",
     "cni-migration:stage:StageRecord stage-record",
-    "command:local:Command canal-removal-delete",
+    "pulumi-nodejs:dynamic/cni-migration:Step canal-removal-delete",
     ...SPECS,
     "kubernetes:core/v1:ConfigMap stage-record-configmap",
     "kubernetes:helm.sh/v3:Release cilium-release",
@@ -169,9 +169,11 @@ describe("the program, per stage, on the fixture cluster", () => {
         },
       },
     });
-    expect(find(resources, "canal-label-nodes").inputs.create).to.equal(
-      "node bin/cni-migration label-nodes --label node-role.kubernetes.io/canal=true",
-    );
+    expect(find(resources, "canal-label-nodes").inputs.args).to.deep.equal([
+      "label-nodes",
+      "--label",
+      "node-role.kubernetes.io/canal=true",
+    ]);
   });
 
   it("gives the two Multus DaemonSets disjoint selectors, dual nodes only, a pinned image", async () => {
@@ -229,16 +231,37 @@ describe("the program, per stage, on the fixture cluster", () => {
   it("writes each group's labels and rolls in the stage's order with validation flags", async () => {
     const { resources, outputs } = await runStage({ stage: Stage.DualCanalPrimary });
     expect(outputs.rollOrder).to.deep.equal(["master-us-test-1a", "nodes"]);
-    expect(find(resources, "kops-specs-ig-nodes").inputs.create).to.equal(
-      "node bin/cni-migration kops-apply instancegroup nodes --stage 1",
-    );
-    expect(find(resources, "kops-rollout-roll-nodes").inputs.create).to.equal(
-      "node bin/cni-migration kops-run --timeout 6h -- rolling-update cluster --instance-group nodes " +
-        "--validation-timeout 15m --validate-count 2 --yes",
-    );
-    expect(find(resources, "kops-rollout-update").inputs.create).to.equal(
-      "node bin/cni-migration kops-run --timeout 30m -- update cluster --yes",
-    );
+    expect(find(resources, "kops-specs-ig-nodes").inputs.args).to.deep.equal([
+      "kops-apply",
+      "instancegroup",
+      "nodes",
+      "--stage",
+      "1",
+    ]);
+    expect(find(resources, "kops-rollout-roll-nodes").inputs.args).to.deep.equal([
+      "kops-run",
+      "--timeout",
+      "6h",
+      "--",
+      "rolling-update",
+      "cluster",
+      "--instance-group",
+      "nodes",
+      "--validation-timeout",
+      "15m",
+      "--validate-count",
+      "2",
+      "--yes",
+    ]);
+    expect(find(resources, "kops-rollout-update").inputs.args).to.deep.equal([
+      "kops-run",
+      "--timeout",
+      "30m",
+      "--",
+      "update",
+      "cluster",
+      "--yes",
+    ]);
     expect(find(resources, "kops-rollout-roll-nodes").inputs.environment).to.deep.include({
       KOPS_CLUSTER_NAME: "privatecanal.example.com",
     });

@@ -3,6 +3,7 @@
  * kube-proxy, and whether Cilium's kube-proxy replacement is on there. Shared by `status`, the
  * promotion gates and the rehearsal's invariant checks.
  */
+import { CANAL_LABEL, CILIUM_LABEL, PRIORITY_LABEL } from "./labels";
 
 /** What runs on a node, as read from its pods and Cilium's configuration. */
 export interface NodeRuntime {
@@ -117,4 +118,19 @@ export function assessNode(n: NodeRuntime): NodeAssessment {
     else state = kpr ? "cilium-kpr" : "cilium-only";
   }
   return { name: n.name, state, primaries, proxies, problems };
+}
+
+/**
+ * The primary network a node's labels ask for: `cni-priority` on a dual node, else the one CNI it
+ * is labelled for. Undefined when the labels name none (before stage 0 and after stage 4, when
+ * the node carries no migration label).
+ */
+export function intendedNetwork(labels: Readonly<Record<string, string>>): Network | undefined {
+  const canal = labels[CANAL_LABEL] === "true";
+  const cilium = labels[CILIUM_LABEL] === "true";
+  const priority = labels[PRIORITY_LABEL];
+  if (canal && cilium) return priority === "canal" || priority === "cilium" ? priority : undefined;
+  if (cilium) return "cilium";
+  if (canal) return "canal";
+  return undefined;
 }

@@ -3,19 +3,22 @@
  * canal, Cilium, Multus and kube-proxy, Cilium's configuration and its CiliumNodeConfigs. Built
  * from paginated LIST calls only, then turned into one {@link NodeRuntime} per node.
  */
-import { INSTANCE_GROUP_LABEL } from "./labels";
+import { INSTANCE_GROUP_LABEL, KUBE_SYSTEM } from "./labels";
 import { NodeRuntime } from "./node-state";
 
 /** The parts of Kubernetes objects the snapshot reads. */
 export interface PodLike {
   readonly metadata?: {
     readonly name?: string;
+    readonly namespace?: string;
     readonly labels?: Record<string, string>;
     readonly annotations?: Record<string, string>;
   };
-  readonly spec?: { readonly nodeName?: string };
+  readonly spec?: { readonly nodeName?: string; readonly hostNetwork?: boolean };
   readonly status?: {
     readonly phase?: string;
+    readonly podIP?: string;
+    readonly podIPs?: readonly { readonly ip: string }[];
     readonly conditions?: readonly { readonly type: string; readonly status: string }[];
   };
 }
@@ -85,7 +88,7 @@ export function kprEnabledFor(
 
 export interface SnapshotInput {
   readonly nodes: readonly NodeLike[];
-  /** kube-system pods (others are ignored). */
+  /** Pods; only those of kube-system (or without a namespace) count. */
   readonly pods: readonly PodLike[];
   /** The data of kube-system/cilium-config, when Cilium is installed. */
   readonly ciliumConfig: Readonly<Record<string, string>> | undefined;
@@ -95,12 +98,22 @@ export interface SnapshotInput {
 export interface NodeRuntimeWithGroup extends NodeRuntime {
   readonly instanceGroup: string;
   readonly podCIDRs: readonly string[];
+  /** When the node object was created (ms since the epoch); undefined when not known. */
+  readonly createdAt: number | undefined;
+}
+
+function timestamp(t: Date | string | undefined): number | undefined {
+  if (t === undefined) return undefined;
+  const ms = t instanceof Date ? t.getTime() : Date.parse(t);
+  return Number.isNaN(ms) ? undefined : ms;
 }
 
 /** One runtime record per node, in the order the nodes were listed. */
 export function nodeRuntimes(input: SnapshotInput): NodeRuntimeWithGroup[] {
   const byNode = new Map<string, Set<PodKind>>();
   for (const pod of input.pods) {
+    const ns = pod.metadata?.namespace;
+    if (ns !== undefined && ns !== KUBE_SYSTEM) continue;
     const kind = podKind(pod);
     const node = pod.spec?.nodeName;
     if (kind === undefined || node === undefined || !podReady(pod)) continue;
@@ -117,6 +130,7 @@ export function nodeRuntimes(input: SnapshotInput): NodeRuntimeWithGroup[] {
       labels,
       instanceGroup: labels[INSTANCE_GROUP_LABEL] ?? "",
       podCIDRs: node.spec?.podCIDRs ?? (node.spec?.podCIDR ? [node.spec.podCIDR] : []),
+      createdAt: timestamp(node.metadata?.creationTimestamp),
       ready: nodeReady(node),
       canal: kinds.has("canal"),
       cilium: kinds.has("cilium"),

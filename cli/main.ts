@@ -4,6 +4,7 @@
  */
 import { Command, InvalidArgumentError } from "commander";
 import { parseStage } from "../lib/stage";
+import { registerOperatorCommands } from "./operator-commands";
 import { kopsApply, kopsRun, labelNodes, removeCanal, waitCrds } from "./steps";
 
 const print = (line: string): void => {
@@ -76,6 +77,7 @@ export function buildCli(): Command {
       removeCanal(o.daemonset, o.deployment, print),
     );
 
+  registerOperatorCommands(program);
   return program;
 }
 

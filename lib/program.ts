@@ -45,7 +45,7 @@ export interface MigrationOutputs {
   readonly nextStep: string;
 }
 
-function chartFor(config: MigrationConfig): ChartInfo | undefined {
+export function chartFor(config: MigrationConfig): ChartInfo | undefined {
   const c = config.cilium;
   if (!isRepository(c.chart)) return loadChart(c.chart);
   if (c.version === DEFAULT_CILIUM_VERSION && fs.existsSync(BUNDLED_CHART))

@@ -6,6 +6,7 @@ export interface Kube {
   readonly core: k8sTypes.CoreV1Api;
   readonly apps: k8sTypes.AppsV1Api;
   readonly ext: k8sTypes.ApiextensionsV1Api;
+  readonly custom: k8sTypes.CustomObjectsApi;
 }
 
 /** Connects with the user's kubeconfig and current context. */
@@ -24,6 +25,7 @@ export async function connectTo(kubeconfig: string | undefined): Promise<Kube> {
     core: kc.makeApiClient(k8s.CoreV1Api),
     apps: kc.makeApiClient(k8s.AppsV1Api),
     ext: kc.makeApiClient(k8s.ApiextensionsV1Api),
+    custom: kc.makeApiClient(k8s.CustomObjectsApi),
   };
 }
 

@@ -8,6 +8,7 @@ import {
   KUBE_SYSTEM,
 } from "../lib/labels";
 import { Step } from "./step";
+import { childDependsOn } from "./options";
 
 export interface CanalPatchArgs {
   /**
@@ -37,7 +38,7 @@ export class CanalPatch extends pulumi.ComponentResource {
         new Step(
           `${name}-label-nodes`,
           { args: ["label-nodes", "--label", `${CANAL_LABEL}=true`] },
-          { parent: this },
+          { parent: this, dependsOn: childDependsOn(opts) },
         ),
       );
     }
@@ -69,7 +70,7 @@ export class CanalPatch extends pulumi.ComponentResource {
           },
         },
       },
-      { parent: this, dependsOn: after, retainOnDelete: true },
+      { parent: this, dependsOn: childDependsOn(opts, ...after), retainOnDelete: true },
     );
     this.registerOutputs({});
   }
@@ -95,7 +96,7 @@ export class CanalRemoval extends pulumi.ComponentResource {
           CALICO_KUBE_CONTROLLERS,
         ],
       },
-      { parent: this },
+      { parent: this, dependsOn: childDependsOn(opts) },
     );
     this.registerOutputs({});
   }

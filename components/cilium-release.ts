@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { CILIUM_RELEASE, KUBE_SYSTEM } from "../lib/labels";
 import { Values } from "../lib/values";
+import { childDependsOn } from "./options";
 
 export interface CiliumReleaseArgs {
   /** A Helm repository URL, or a local chart directory or `.tgz`. */
@@ -46,7 +47,7 @@ export class CiliumRelease extends pulumi.ComponentResource {
         maxHistory: 10,
         timeout: args.timeoutSeconds ?? 900,
       },
-      { parent: this },
+      { parent: this, dependsOn: childDependsOn(opts) },
     );
     this.registerOutputs({ status: this.release.status });
   }

@@ -5,6 +5,7 @@ import { RollStep } from "../lib/plan";
 import { Stage } from "../lib/stage";
 import { kopsEnvironment } from "./kops-environment";
 import { Step } from "./step";
+import { childDependsOn } from "./options";
 
 export interface KopsRolloutArgs {
   readonly kops: KopsConnection;
@@ -43,7 +44,7 @@ export class KopsRollout extends pulumi.ComponentResource {
         environment: env,
         triggers: [args.stage, args.inputs],
       },
-      { parent: this },
+      { parent: this, dependsOn: childDependsOn(opts) },
     );
     this.rolls = [];
     let previous: pulumi.Resource = this.update;

@@ -5,6 +5,7 @@ import { desiredNodeLabels, groupKind, kubeProxyDisabled } from "../lib/plan";
 import { Stage } from "../lib/stage";
 import { kopsEnvironment } from "./kops-environment";
 import { Step } from "./step";
+import { childDependsOn } from "./options";
 
 export interface KopsSpecsArgs {
   /** The kops cluster to change. */
@@ -44,7 +45,7 @@ export class KopsSpecs extends pulumi.ComponentResource {
         environment: env,
         triggers: [{ networking: "cni", kubeProxyDisabled: kubeProxyDisabled(args.stage) }],
       },
-      { parent: this },
+      { parent: this, dependsOn: childDependsOn(opts) },
     );
     this.writes = [cluster];
     this.labelsByInstanceGroup = {};
@@ -62,7 +63,7 @@ export class KopsSpecs extends pulumi.ComponentResource {
             environment: env,
             triggers: [labels],
           },
-          { parent: this },
+          { parent: this, dependsOn: childDependsOn(opts) },
         ),
       );
     }

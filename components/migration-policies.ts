@@ -9,6 +9,7 @@ import {
   TEMPORARY_POLICY,
 } from "../lib/labels";
 import { Step } from "./step";
+import { childDependsOn } from "./options";
 
 export interface MigrationPoliciesArgs {
   /** Declare the clusterwide allow policy that lets canal and Cilium pods talk while policies are kept. */
@@ -48,7 +49,7 @@ export class MigrationPolicies extends pulumi.ComponentResource {
           ...CILIUM_CRDS.flatMap((c) => ["--crd", c]),
         ],
       },
-      { parent: this },
+      { parent: this, dependsOn: childDependsOn(opts) },
     );
     if (args.temporaryPolicy) {
       this.objects.push(

@@ -11,6 +11,7 @@ import {
   NAD_CRD,
   PRIORITY_LABEL,
 } from "../lib/labels";
+import { childDependsOn } from "./options";
 
 export interface MultusArgs {
   /** A pinned Multus thin-plugin image. @default "ghcr.io/k8snetworkplumbingwg/multus-cni:v4.2.2" */
@@ -163,12 +164,12 @@ export class Multus extends pulumi.ComponentResource {
           ],
         },
       },
-      { parent: this },
+      { parent: this, dependsOn: childDependsOn(opts) },
     );
     const sa = new k8s.core.v1.ServiceAccount(
       `${name}-sa`,
       { metadata: { name: MULTUS_SERVICE_ACCOUNT, namespace: KUBE_SYSTEM } },
-      { parent: this },
+      { parent: this, dependsOn: childDependsOn(opts) },
     );
     const role = new k8s.rbac.v1.ClusterRole(
       `${name}-role`,
@@ -184,7 +185,7 @@ export class Multus extends pulumi.ComponentResource {
           },
         ],
       },
-      { parent: this },
+      { parent: this, dependsOn: childDependsOn(opts) },
     );
     const binding = new k8s.rbac.v1.ClusterRoleBinding(
       `${name}-role-binding`,
@@ -195,7 +196,7 @@ export class Multus extends pulumi.ComponentResource {
           { kind: "ServiceAccount", name: MULTUS_SERVICE_ACCOUNT, namespace: KUBE_SYSTEM },
         ],
       },
-      { parent: this, dependsOn: [role, sa] },
+      { parent: this, dependsOn: childDependsOn(opts, role, sa) },
     );
     const config = new k8s.core.v1.ConfigMap(
       `${name}-config`,
@@ -203,7 +204,7 @@ export class Multus extends pulumi.ComponentResource {
         metadata: { name: MULTUS_CONFIGMAP, namespace: KUBE_SYSTEM, labels },
         data: multusConfigFiles(),
       },
-      { parent: this },
+      { parent: this, dependsOn: childDependsOn(opts) },
     );
 
     this.daemonSets = MULTUS_FLAVOURS.map((f) => {
@@ -298,7 +299,7 @@ export class Multus extends pulumi.ComponentResource {
             },
           },
         },
-        { parent: this, dependsOn: [crd, binding, config] },
+        { parent: this, dependsOn: childDependsOn(opts, crd, binding, config) },
       );
     });
     this.registerOutputs({});

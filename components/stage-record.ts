@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { KUBE_SYSTEM, STAGE_RECORD_CONFIGMAP } from "../lib/labels";
 import { Stage, stageName } from "../lib/stage";
+import { childDependsOn } from "./options";
 
 export interface StageRecordArgs {
   readonly stage: Stage;
@@ -25,7 +26,7 @@ export class StageRecord extends pulumi.ComponentResource {
         metadata: { name: STAGE_RECORD_CONFIGMAP, namespace: KUBE_SYSTEM },
         data: { stage: String(args.stage), stageName: stageName(args.stage), stack: args.stack },
       },
-      { parent: this },
+      { parent: this, dependsOn: childDependsOn(opts) },
     );
     this.registerOutputs({});
   }

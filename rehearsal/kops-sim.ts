@@ -231,6 +231,11 @@ async function rollingUpdate(a: Args, out: Out): Promise<void> {
         await createNode(kube, name, p.name, p.spec, cidr);
         out(`Stopped instance of "${old}"; new node "${name}" joined with podCIDR ${cidr}.`);
       }
+      logTo(a, "events.log", {
+        event: "batch",
+        instanceGroup: p.name,
+        nodesReplaced: batch.length,
+      });
       out(
         `Validating the cluster after ${Math.min(i + size, p.stale.length)} of ${p.stale.length} node(s) of ${p.name}.`,
       );
@@ -240,9 +245,24 @@ async function rollingUpdate(a: Args, out: Out): Promise<void> {
   out("Rolling update completed for cluster " + state.clusterName + "!");
 }
 
+/** Appends one JSON line to a log of the state store, when the state store is known. */
+function logTo(a: Args, file: "calls.log" | "events.log", entry: Record<string, unknown>): void {
+  try {
+    const state = stateOf(a);
+    fs.mkdirSync(state.dir, { recursive: true });
+    fs.appendFileSync(
+      `${state.dir}/${file}`,
+      JSON.stringify({ at: new Date().toISOString(), ...entry }) + "\n",
+    );
+  } catch {
+    // `version` and usage errors have no state store to log to.
+  }
+}
+
 export async function runKops(argv: readonly string[], out: Out): Promise<number> {
   const a = parseArgs(argv);
   const [verb, noun] = a.words;
+  logTo(a, "calls.log", { argv });
   try {
     if (verb === "version") {
       out(`Client version: ${SIM_KOPS_VERSION} (kops simulator of cni-migration)`);
@@ -270,15 +290,15 @@ export async function runKops(argv: readonly string[], out: Out): Promise<number
       const file = one(a, "-f", "--filename");
       if (!file) throw new UsageError("replace needs -f FILE");
       const incoming = parseKopsObjects(fs.readFileSync(file, "utf8"), file);
-      const specs = state.specs();
-      for (const obj of incoming) {
-        const i = specs.findIndex(
-          (o) => o.kind === obj.kind && o.metadata.name === obj.metadata.name,
-        );
-        if (i < 0) throw new Error(`${obj.kind} "${obj.metadata.name}" not found`);
-        specs[i] = obj;
-      }
-      state.writeSpecs(specs);
+      state.updateSpecs((specs) => {
+        for (const obj of incoming) {
+          const i = specs.findIndex(
+            (o) => o.kind === obj.kind && o.metadata.name === obj.metadata.name,
+          );
+          if (i < 0) throw new Error(`${obj.kind} "${obj.metadata.name}" not found`);
+          specs[i] = obj;
+        }
+      });
     } else if (verb === "update" && noun === "cluster") {
       const state = stateOf(a);
       const current = state.launchSpecs();

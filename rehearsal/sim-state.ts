@@ -77,6 +77,35 @@ export class SimState {
     fs.renameSync(tmp, this.file("specs.yaml"));
   }
 
+  /**
+   * Runs `change` on the specs under a lock and writes the result: kops keeps each object in its
+   * own file, so concurrent `kops replace` calls of different objects must not lose each other.
+   */
+  updateSpecs(change: (objects: KopsObject[]) => void): void {
+    const lock = this.file("specs.lock");
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        fs.mkdirSync(lock);
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+        if (Date.now() > deadline)
+          throw new Error(
+            `the simulator's state store is locked (${lock}); remove it if no kops-sim runs`,
+          );
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+      }
+    }
+    try {
+      const objects = this.specs();
+      change(objects);
+      this.writeSpecs(objects);
+    } finally {
+      fs.rmdirSync(lock);
+    }
+  }
+
   cluster(): KopsObject {
     const c = this.specs().find((o) => o.kind === "Cluster");
     if (c === undefined)

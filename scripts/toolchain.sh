@@ -11,11 +11,13 @@
 # plus KWOK_* variables naming the local control-plane binaries so kwokctl downloads nothing) and
 # printed as the last lines; use it with `. "${CNI_MIGRATION_CACHE:-$HOME/.cache/cni-migration}/toolchain/env.sh"`.
 #
+# Not built, on purpose: pulumi-language-nodejs and pulumi-resource-command. The project does
+# not need them: it runs its Pulumi program as an Automation API inline program (the Node.js SDK
+# serves the language runtime itself, so no language host binary) and runs its CLI steps through
+# its own dynamic provider instead of @pulumi/command. The module proxy here does not serve those
+# two modules at any version anyway (pulumi-language-nodejs is a never-tagged module of its own).
+#
 # What turned out to be true here (the module proxy serves only a subset of versions):
-# - pulumi-language-nodejs (its own never-tagged module) and pulumi-command/provider are NOT
-#   served at any version: those two entries are tried and reported as MISSING, not fatal.
-#   Without the language host, drive Node.js programs through the Automation API's inline
-#   programs (the SDK serves the language runtime itself).
 # - pulumi-kubernetes/provider/v4 is served only at the commit of tag v4.25.0, so the kubernetes
 #   provider is 4.25.0, not 4.32.0.
 # - Kubernetes v1.27.16 (the simulated clusters' version) builds with Go 1.26 as it is: no
@@ -37,11 +39,8 @@ done
 case "$ONLY" in all|pulumi|kube) ;; *) echo "--only takes pulumi or kube, not '$ONLY'" >&2; exit 2 ;; esac
 
 PULUMI_VERSION=v3.248.0
-PULUMI_COMMIT_PSEUDO=v3.0.0-20260624120734-a88168d865b7   # commit a88168d865b7 = tag v3.248.0
 K8S_PROVIDER_VERSION=4.25.0
 K8S_PROVIDER_PSEUDO=v4.0.0-20260115033456-f47bc2d6f199     # commit f47bc2d6f199 = tag v4.25.0
-COMMAND_PROVIDER_VERSION=1.2.1
-COMMAND_PROVIDER_PSEUDO=v0.0.0-20260303235922-7f3eb6f3b77c # commit 7f3eb6f3b77c = tag v1.2.1
 KUBE_VERSION=v1.27.16
 ETCD_VERSION=v3.6.17
 KWOK_VERSION=v0.8.0
@@ -52,7 +51,6 @@ mkdir -p "$CACHE" "$LOGS"
 export GOTOOLCHAIN=local GOFLAGS="-mod=mod -buildvcs=false" CGO_ENABLED=0
 GO="nice -n 10 go"
 RETRY="scripts/toolchain.sh"; [ "$ONLY" = all ] || RETRY+=" --only $ONLY"
-MISSING=()
 FOUND_DIRS=()
 BUILD_DIRS=()
 cleanup() { local d; for d in "${BUILD_DIRS[@]}"; do rm -rf "$d"; done; }
@@ -104,21 +102,19 @@ entry() {
   # A background subshell keeps `set -e` in force there (it is ignored left of `||`).
   ( cd "$tmp/work" && "$builder" "$tmp/out" ) >"$log" 2>&1 &
   wait $! || rc=$?
-  if [ "$rc" = 3 ]; then
-    say "$name $version: MISSING, the module proxy does not serve it (see $log)"
-    MISSING+=("$name-$version"); rm -rf "$tmp"; return 0
-  fi
   [ "$rc" = 0 ] || fail "$name $version" "$log"
   mv "$tmp/out" "$dir" && rm -rf "$tmp"
   say "$name $version: built in $((SECONDS - start))s -> $dir"
 }
 
-# download MODULE@VERSION: prints its Dir; exits 3 (reported as MISSING) when the proxy refuses it.
+# download MODULE@VERSION: prints its Dir; fails (naming the module) when the proxy refuses it.
 download() {
   local out
   if ! out="$($GO mod download -json "$1" 2>&1)" || grep -q '"Error"' <<<"$out"; then
     echo "$out" >&2
-    grep -qE 'not available|403|404|410|unknown revision' <<<"$out" && exit 3
+    if grep -qE 'not available|403|404|410|unknown revision' <<<"$out"; then
+      echo "the Go module proxy does not serve $1" >&2
+    fi
     exit 1
   fi
   sed -n 's/^\t"Dir": "\(.*\)",$/\1/p' <<<"$out"
@@ -137,14 +133,6 @@ build_pulumi() {
     github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
 }
 
-build_language_nodejs() {
-  local mod=github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3
-  download "$mod@$PULUMI_COMMIT_PSEUDO" >/dev/null
-  wrapper "$mod@$PULUMI_COMMIT_PSEUDO"
-  $GO build -tags osusergo,grpcnotrace -o "$1/pulumi-language-nodejs" -ldflags \
-    "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" "$mod"
-}
-
 build_k8s_provider() {
   local src mod=github.com/pulumi/pulumi-kubernetes/provider/v4
   src="$(download "$mod@$K8S_PROVIDER_PSEUDO")"
@@ -154,14 +142,6 @@ build_k8s_provider() {
   (cd cmd/pulumi-resource-kubernetes && VERSION="$K8S_PROVIDER_VERSION" $GO generate ./...)
   $GO build -o "$1/pulumi-resource-kubernetes" -ldflags \
     "-s -w -X $mod/pkg/version.Version=$K8S_PROVIDER_VERSION" ./cmd/pulumi-resource-kubernetes
-}
-
-build_command_provider() {
-  local mod=github.com/pulumi/pulumi-command/provider
-  download "$mod@$COMMAND_PROVIDER_PSEUDO" >/dev/null
-  wrapper "$mod@$COMMAND_PROVIDER_PSEUDO"
-  $GO build -o "$1/pulumi-resource-command" -ldflags \
-    "-s -w -X $mod/pkg/version.Version=$COMMAND_PROVIDER_VERSION" "$mod/cmd/pulumi-resource-command"
 }
 
 build_kubernetes() {
@@ -197,12 +177,8 @@ build_kwok() {
 export PULUMI_SKIP_UPDATE_CHECK=true
 if [ "$ONLY" != kube ]; then
   entry pulumi "$PULUMI_VERSION" "$PULUMI_VERSION|pulumi version" build_pulumi
-  entry pulumi-language-nodejs "$PULUMI_VERSION" \
-    "version.Version=$PULUMI_VERSION|pulumi-language-nodejs @buildinfo" build_language_nodejs
   entry pulumi-resource-kubernetes "$K8S_PROVIDER_VERSION" \
     "version.Version=$K8S_PROVIDER_VERSION|pulumi-resource-kubernetes @buildinfo" build_k8s_provider
-  entry pulumi-resource-command "$COMMAND_PROVIDER_VERSION" \
-    "version.Version=$COMMAND_PROVIDER_VERSION|pulumi-resource-command @buildinfo" build_command_provider
 fi
 if [ "$ONLY" != pulumi ]; then
   entry kubernetes "$KUBE_VERSION" "$(printf '%s\n' \
@@ -215,10 +191,8 @@ fi
 
 # env.sh covers every entry present in the cache (from this or an earlier --only run).
 path=""
-for d in "$CACHE"/pulumi-"$PULUMI_VERSION" "$CACHE"/pulumi-language-nodejs-"$PULUMI_VERSION" \
-  "$CACHE"/pulumi-resource-kubernetes-"$K8S_PROVIDER_VERSION" \
-  "$CACHE"/pulumi-resource-command-"$COMMAND_PROVIDER_VERSION" "$CACHE"/kubernetes-"$KUBE_VERSION" \
-  "$CACHE"/etcd-"$ETCD_VERSION" "$CACHE"/kwok-"$KWOK_VERSION"; do
+for d in "$CACHE"/pulumi-"$PULUMI_VERSION" "$CACHE"/pulumi-resource-kubernetes-"$K8S_PROVIDER_VERSION" \
+  "$CACHE"/kubernetes-"$KUBE_VERSION" "$CACHE"/etcd-"$ETCD_VERSION" "$CACHE"/kwok-"$KWOK_VERSION"; do
   [ -d "$d" ] && path+="$d:"
 done
 for d in "${FOUND_DIRS[@]}"; do case ":$path" in *":$d:"*) ;; *) path+="$d:" ;; esac; done
@@ -236,8 +210,5 @@ envtmp="$(mktemp "$CACHE/.env.XXXXXX")"; BUILD_DIRS+=("$envtmp")
   fi
 } >"$envtmp" && chmod 644 "$envtmp" && mv "$envtmp" "$CACHE/env.sh"
 
-if [ "${#MISSING[@]}" -gt 0 ]; then
-  say "MISSING (not served by the module proxy, so not built): ${MISSING[*]}"
-fi
 say "env file: $CACHE/env.sh"
 cat "$CACHE/env.sh"

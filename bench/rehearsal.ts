@@ -23,7 +23,7 @@ function flag(name: string, dflt: string): string {
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m]) : ((s[m - 1]) + (s[m])) / 2;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
 function clusterFile(): string {

@@ -38,3 +38,25 @@ export function overlapping(pool: string, ranges: readonly NamedRange[]): NamedR
     }
   });
 }
+
+/**
+ * A pool of the same size as `pool` inside `within` (kops's nonMasqueradeCIDR) that overlaps
+ * none of `ranges`, to suggest in place of one that does; undefined when there is none.
+ */
+export function freePool(
+  pool: string,
+  within: string,
+  ranges: readonly NamedRange[],
+): string | undefined {
+  const size = parseCidr(pool).prefix;
+  const outer = parseCidr(within);
+  if (size < outer.prefix) return undefined;
+  const base = outer.address.toByteArray().reduce((n, b) => n * 256 + b, 0);
+  const step = 2 ** (32 - size);
+  for (let i = 0; i < 2 ** (size - outer.prefix); i++) {
+    const v = base + i * step;
+    const text = `${[24, 16, 8, 0].map((s) => Math.floor(v / 2 ** s) % 256).join(".")}/${size}`;
+    if (overlapping(text, ranges).length === 0) return text;
+  }
+  return undefined;
+}

@@ -4,7 +4,7 @@
  * failures into a PreflightError; `cni-migration preflight` prints every check as a table.
  */
 import { schemaErrors, unknownValueKeys } from "./chart";
-import { NamedRange, overlapping } from "./cidr";
+import { NamedRange, freePool, overlapping } from "./cidr";
 import { groupRef } from "./kops";
 import { CANAL_LABEL, CILIUM_LABEL, PRIORITY_LABEL } from "./labels";
 import { groupKind, transition } from "./plan";
@@ -20,6 +20,14 @@ function minorOf(version: string): { major: number; minor: number } | undefined 
 }
 
 const MAX_LISTED = 10;
+/** How to fix an overlapping pool: a free range of the same size where there is one. */
+function suggestion(pool: string, nonMasquerade: string, ranges: readonly NamedRange[]): string {
+  const free = freePool(pool, nonMasquerade, ranges);
+  return free === undefined
+    ? `Choose a range disjoint from all of them.`
+    : `Choose a range disjoint from all of them, e.g. \`pulumi config set --path cilium.podCIDR ${free}\`.`;
+}
+
 function listNames(names: readonly string[]): string {
   const shown = names.slice(0, MAX_LISTED).join(", ");
   return names.length > MAX_LISTED ? `${shown} and ${names.length - MAX_LISTED} more` : shown;
@@ -164,8 +172,7 @@ export const PREFLIGHT_CHECKS: readonly PreflightCheck[] = [
             `\`cni-migration:cilium.podCIDR\` is ${pool}, which overlaps ` +
               `${listNames(clashes.map((c) => `${c.what} ${c.cidr}`))}.`,
             " ",
-            "Choose a range disjoint from all of them, e.g. " +
-              "`pulumi config set --path cilium.podCIDR 100.72.0.0/13`.",
+            suggestion(pool, facts.nonMasqueradeCIDR, ranges),
           ),
         ];
       }

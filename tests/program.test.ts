@@ -309,7 +309,7 @@ describe("the program, per stage, on the fixture cluster", () => {
           "  - `cni-migration:cilium.podCIDR` is 100.96.0.0/12, which overlaps the cluster's podCIDR " +
           "(kops spec.podCIDR) 100.96.0.0/11, node master-us-test-1a-0's podCIDR 100.96.0.0/24, node " +
           "nodes-0's podCIDR 100.96.1.0/24. Choose a range disjoint from all of them, e.g. `pulumi " +
-          "config set --path cilium.podCIDR 100.72.0.0/13`.",
+          "config set --path cilium.podCIDR 100.80.0.0/12`.",
       );
     });
 

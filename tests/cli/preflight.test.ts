@@ -129,7 +129,7 @@ describe("cni-migration preflight", () => {
       "                                 nodes-new-1's podCIDR 100.96.4.0/24, node nodes-new-2's podCIDR",
       "                                 100.96.5.0/24, node nodes-new-3's podCIDR 100.96.6.0/24.",
       "                                 fix: Choose a range disjoint from all of them, e.g. `pulumi",
-      "                                   config set --path cilium.podCIDR 100.72.0.0/13`.",
+      "                                   config set --path cilium.podCIDR 100.72.0.0/22`.",
     ]);
     expect(lines.find((l) => l.startsWith("pass     stage-order"))).to.equal(
       "pass     stage-order             stage order and the stack holding the cluster: re-applying stage 2",

@@ -113,7 +113,7 @@ describe("rehearsal of a cluster whose podCIDR overlaps the Cilium pool", functi
         "  - `cni-migration:cilium.podCIDR` is 100.72.0.0/13, which overlaps the cluster's podCIDR " +
         "(kops spec.podCIDR) 100.72.0.0/13, node master-us-test-1a-0000's podCIDR 100.72.0.0/24, " +
         "node nodes-0001's podCIDR 100.72.1.0/24. Choose a range disjoint from all of them, e.g. " +
-        "`pulumi config set --path cilium.podCIDR 100.72.0.0/13`.",
+        "`pulumi config set --path cilium.podCIDR 100.80.0.0/13`.",
     );
     expect(stage0?.kopsCommands).to.deep.equal([]);
     const after = readSpecs(path.join(out, "kops-specs-after-stage-0.yaml"));

@@ -107,7 +107,7 @@ describe("preflight as named checks", () => {
         "`cni-migration:cilium.podCIDR` is 100.96.1.0/24, which overlaps the cluster's podCIDR " +
           "(kops spec.podCIDR) 100.96.0.0/11, node nodes-0's podCIDR 100.96.1.0/24. Choose a " +
           "range disjoint from all of them, e.g. `pulumi config set --path cilium.podCIDR " +
-          "100.72.0.0/13`.",
+          "100.72.0.0/24`.",
         '`cni-migration:ingressInstanceGroups` names "ingres", which is not an instance group of ' +
           "privatecanal.example.com. Groups: master-us-test-1a, nodes, bastion. Fix the name or " +
           "remove it.",

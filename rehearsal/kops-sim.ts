@@ -154,6 +154,25 @@ function batchSize(state: SimState, group: string, size: number): number {
   return m ? Math.max(1, Math.floor((size * Number(m[1])) / 100)) : Math.max(1, Number(text) || 1);
 }
 
+/** How many nodes of a batch the simulator replaces at once (API calls in flight). */
+const REPLACE_CONCURRENCY = 16;
+
+/** Runs `work` on every item, at most `limit` at a time; rejects with the first failure. */
+async function inParallel<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++];
+      await work(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
 const ROLE_ORDER = ["bastion", "master", "controlplane", "apiserver", "node"];
 
 async function rollingUpdate(a: Args, out: Out): Promise<void> {
@@ -220,17 +239,20 @@ async function rollingUpdate(a: Args, out: Out): Promise<void> {
     for (let i = 0; i < p.stale.length; i += size) {
       const batch = p.stale.slice(i, i + size);
       const taken = new Set((await listAllNodes(kube)).flatMap((n) => n.spec?.podCIDRs ?? []));
-      for (const n of batch) {
-        const old = n.metadata?.name ?? "";
-        const evicted = await drainNode(kube, old);
-        out(`Draining the node: "${old}" (${evicted} pod(s) evicted).`);
-        await deleteNode(kube, old);
+      // Like kops, the nodes of one batch are drained and replaced side by side.
+      const replacements = batch.map((n) => {
         const name = state.nextNodeName(p.name);
         const cidr = state.allocatePodCIDR(facts.podCIDR, taken);
         taken.add(cidr);
-        await createNode(kube, name, p.name, p.spec, cidr);
-        out(`Stopped instance of "${old}"; new node "${name}" joined with podCIDR ${cidr}.`);
-      }
+        return { old: n.metadata?.name ?? "", name, cidr };
+      });
+      await inParallel(replacements, REPLACE_CONCURRENCY, async (r) => {
+        const evicted = await drainNode(kube, r.old);
+        out(`Draining the node: "${r.old}" (${evicted} pod(s) evicted).`);
+        await deleteNode(kube, r.old);
+        await createNode(kube, r.name, p.name, p.spec, r.cidr);
+        out(`Stopped instance of "${r.old}"; new node "${r.name}" joined with podCIDR ${r.cidr}.`);
+      });
       logTo(a, "events.log", {
         event: "batch",
         instanceGroup: p.name,

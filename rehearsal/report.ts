@@ -70,7 +70,7 @@ export function nodesByStateSvg(samples: readonly Sample[]): string {
   const left = 50;
   const bottom = 40;
   const top = 20;
-  const right = 190;
+  const right = 260;
   if (samples.length === 0)
     return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}"/>`;
   const t0 = samples[0]?.at ?? 0;

@@ -130,8 +130,15 @@ export class InvariantMonitor {
     }
     // A CNI is on a node while its DaemonSet selects the node: a pod restarting in a rollout
     // keeps the node's datapath, while a selector that stops matching takes the CNI away.
+    const running = { phase: "Running", conditions: [{ type: "Ready", status: "True" }] };
     const present: PodLike[] = [
-      ...pods.filter((p) => p.metadata?.labels?.["k8s-app"] === "kube-proxy" && p.spec?.nodeName),
+      ...pods
+        .filter((p) => p.metadata?.labels?.["k8s-app"] === "kube-proxy" && p.spec?.nodeName)
+        .map((p) => ({
+          metadata: { labels: p.metadata?.labels ?? {} },
+          spec: { nodeName: p.spec?.nodeName },
+          status: running,
+        })),
       ...nodes.flatMap((n) =>
         daemonSets.items
           .filter((d) =>
@@ -140,7 +147,7 @@ export class InvariantMonitor {
           .map((d) => ({
             metadata: { labels: d.spec?.template.metadata?.labels ?? {} },
             spec: { nodeName: n.metadata?.name ?? "" },
-            status: { phase: "Running", conditions: [{ type: "Ready", status: "True" }] },
+            status: running,
           })),
       ),
     ];

@@ -53,8 +53,10 @@ async function bench(): Promise<void> {
     total: number;
     stages: number[];
   }[] = [];
-  for (const size of sizes) {
-    for (let run = 1; run <= runs; run++) {
+  // Runs outside, sizes inside, and the results written after every rehearsal: an interrupted
+  // benchmark still leaves every size measured as often as the others.
+  for (let run = 1; run <= runs; run++) {
+    for (const size of sizes) {
       const out = fs.mkdtempSync(path.join(os.tmpdir(), `cni-migration-bench-${size}-`));
       const t0 = Date.now();
       const report = await rehearse(
@@ -73,8 +75,15 @@ async function bench(): Promise<void> {
         `${size} nodes, run ${run}: ${report.verdict} in ${total.toFixed(0)}s\n`,
       );
       fs.rmSync(out, { recursive: true, force: true });
+      writeResults(sizes, results);
     }
   }
+  writeResults(sizes, results);
+}
+
+type Result = { nodes: number; run: number; verdict: string; total: number; stages: number[] };
+
+function writeResults(sizes: number[], results: Result[]): void {
   const table = sizes.map((size) => {
     const rs = results.filter((r) => r.nodes === size);
     return {

@@ -5,6 +5,7 @@
 import { Command, InvalidArgumentError } from "commander";
 import { parseStage } from "../lib/stage";
 import { registerOperatorCommands } from "./operator-commands";
+import { registerPromoteCommand } from "./promote";
 import { kopsApply, kopsRun, labelNodes, removeCanal, waitCrds } from "./steps";
 
 const print = (line: string): void => {
@@ -78,6 +79,7 @@ export function buildCli(): Command {
     );
 
   registerOperatorCommands(program);
+  registerPromoteCommand(program);
   return program;
 }
 

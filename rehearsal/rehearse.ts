@@ -9,12 +9,14 @@ import * as path from "node:path";
 import { listAllNodes } from "../cli/kube";
 import { NamedRange } from "../lib/cidr";
 import { clusterFacts } from "../lib/kops";
-import { describeNodesOffTarget, nodesNotInTargetState } from "../lib/gates";
+import { kubeLister } from "../lib/cluster-read";
 import { main } from "../lib/main";
+import { PromotionRefused } from "../lib/promote";
+import { promote } from "../lib/promote-run";
 import { assessNode } from "../lib/node-state";
 import { nodeRuntimes } from "../lib/snapshot";
 import { ALL_STAGES, Stage, describeStage, stageName } from "../lib/stage";
-import { moveResources, recordHolder, stageStack } from "../lib/stacks";
+import { stageStack } from "../lib/stacks";
 import { InvariantMonitor } from "./monitor";
 import { FinalCounts, RehearsalReport, RollRecord, StageRecord, writeReport } from "./report";
 import { SimCluster, readSpecFile, run, seedCluster, startCluster } from "./sim-cluster";
@@ -31,6 +33,8 @@ export interface RehearsalOptions {
   readonly keepCluster?: boolean;
   readonly intervalMs?: number;
   readonly graceSeconds?: number;
+  /** Policy packs `promote` applies (the project's own in policy/ by default in the CLI). */
+  readonly policyPacks?: readonly string[];
 }
 
 const KOPS_SIM = path.join(PROJECT_ROOT, "bin", "kops-sim");
@@ -110,22 +114,6 @@ export function rollsOf(
   return rolls.map(({ instanceGroup, nodesReplaced }) => ({ instanceGroup, nodesReplaced }));
 }
 
-/** The most useful part of a failed `up`: the program's own refusal when there is one. */
-function upError(e: unknown): string {
-  const text = e instanceof Error ? e.message : String(e);
-  const at = text.indexOf("preflight refused");
-  const cfg = text.indexOf("invalid configuration");
-  const start = at >= 0 ? at : cfg;
-  if (start >= 0) {
-    return text
-      .slice(start)
-      .split("\n")
-      .filter((l) => l.startsWith("  - ") || l.startsWith("preflight") || l.startsWith("invalid"))
-      .join("\n");
-  }
-  return text.split("\n").slice(-30).join("\n");
-}
-
 async function finalCounts(cluster: SimCluster): Promise<FinalCounts> {
   const kube = cluster.kube;
   const pods = (await kube.core.listNamespacedPod({ namespace: "kube-system" })).items;
@@ -174,69 +162,6 @@ async function finalCounts(cluster: SimCluster): Promise<FinalCounts> {
   };
 }
 
-/** Waits until every node is in the state `stage` requires and kops validates the cluster. */
-async function gate(
-  cluster: SimCluster,
-  stage: Stage,
-  ingress: readonly string[],
-  kopsArgs: string[],
-  env: NodeJS.ProcessEnv,
-  timeoutMs: number,
-): Promise<string | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  let problem = "";
-  for (;;) {
-    const kube = cluster.kube;
-    const [nodes, pods] = await Promise.all([
-      listAllNodes(kube),
-      kube.core.listNamespacedPod({ namespace: "kube-system" }),
-    ]);
-    let ciliumConfig: Record<string, string> | undefined;
-    try {
-      ciliumConfig = (
-        await kube.core.readNamespacedConfigMap({ name: "cilium-config", namespace: "kube-system" })
-      ).data;
-    } catch {
-      ciliumConfig = undefined;
-    }
-    let configs: [] = [];
-    try {
-      configs =
-        (
-          (await kube.custom.listClusterCustomObject({
-            group: "cilium.io",
-            version: "v2",
-            plural: "ciliumnodeconfigs",
-          })) as {
-            items?: [];
-          }
-        ).items ?? [];
-    } catch {
-      configs = [];
-    }
-    const gated = nodeRuntimes({ nodes, pods: pods.items, ciliumConfig, nodeConfigs: configs }).map(
-      (r) => ({
-        name: r.name,
-        instanceGroup: r.instanceGroup,
-        state: assessNode(r).state,
-      }),
-    );
-    const off = nodesNotInTargetState(stage, gated, ingress);
-    if (off.length === 0) {
-      try {
-        await run(KOPS_SIM, ["validate", "cluster", ...kopsArgs], env);
-        return undefined;
-      } catch (e) {
-        problem = `kops validate cluster failed: ${(e as Error).message}`;
-      }
-    } else {
-      problem = describeNodesOffTarget(stage, off).join(" ");
-    }
-    if (Date.now() > deadline) return problem;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-}
-
 export async function rehearse(opts: RehearsalOptions, log: Log): Promise<RehearsalReport> {
   const started = Date.now();
   const out = path.resolve(opts.out);
@@ -275,7 +200,7 @@ export async function rehearse(opts: RehearsalOptions, log: Log): Promise<Rehear
   process.env.PATH = env.PATH;
   const monitor = new InvariantMonitor(cluster.kube, {
     ingressGroups: (opts.config.ingressInstanceGroups as string[] | undefined) ?? [],
-    graceSeconds: opts.graceSeconds ?? 20,
+    graceSeconds: opts.graceSeconds ?? 5,
   });
   let stopMonitor: (() => Promise<void>) | undefined;
   // The program runs in this process: its own error is the clearest account of a refusal.
@@ -299,14 +224,7 @@ export async function rehearse(opts: RehearsalOptions, log: Log): Promise<Rehear
     fs.mkdirSync(path.join(out, "pulumi-state"), { recursive: true });
     const ws = await automation.LocalWorkspace.create({
       workDir: (fs.mkdirSync(workDir, { recursive: true }), workDir),
-      program: async () => {
-        try {
-          return await main();
-        } catch (e) {
-          program.error = e as Error;
-          throw e;
-        }
-      },
+      program: () => main(),
       envVars: env as Record<string, string>,
       projectSettings: {
         name: "cni-migration",
@@ -314,7 +232,6 @@ export async function rehearse(opts: RehearsalOptions, log: Log): Promise<Rehear
         backend: { url: env.PULUMI_BACKEND_URL },
       },
     });
-    const ingress = (opts.config.ingressInstanceGroups as string[] | undefined) ?? [];
     stopMonitor = monitor.start(opts.intervalMs ?? 1000, (e) => log(`monitor: ${e.message}`));
 
     for (const stage of ALL_STAGES) {
@@ -328,55 +245,60 @@ export async function rehearse(opts: RehearsalOptions, log: Log): Promise<Rehear
       program.error = undefined;
       const stack = await automation.Stack.createOrSelect(stageStack(stage), ws);
       await stack.setAllConfig(stageConfig(stage, clusterName, stateStore, opts.config));
-      if (stage > Stage.Prepare) {
-        const previous = (stage - 1) as Stage;
-        const blocked = await gate(cluster, previous, ingress, kopsArgs, env, 5 * 60_000);
-        if (blocked !== undefined) {
-          monitor.record(
-            "6-stage-order",
-            "-",
-            `${describeStage(previous)} has not finished: ${blocked}`,
-          );
-          error = `not promoting to ${describeStage(stage)}: ${blocked}`;
-        } else {
-          const from = await automation.Stack.select(stageStack(previous), ws);
-          const moved = await moveResources(from, stack, { cwd: workDir, env });
-          await recordHolder(cluster.kubeconfig, stack.name);
+      const progress = setInterval(() => {
+        const last = monitor.samples[monitor.samples.length - 1];
+        if (last) {
+          const parts = Object.entries(last)
+            .filter(([k, v]) => k !== "at" && k !== "stage" && v !== 0)
+            .map(([k, v]) => `${k} ${String(v)}`);
           log(
-            `${describeStage(stage)}: moved ${moved} resources from ${from.name} to ${stack.name}`,
+            `${describeStage(stage)}: nodes ${parts.join(", ")}; violations ${monitor.violations.length}`,
           );
         }
-      }
-      monitor.stage = stage;
-      if (error === undefined) {
-        const progress = setInterval(() => {
-          const last = monitor.samples[monitor.samples.length - 1];
-          if (last) {
-            const parts = Object.entries(last)
-              .filter(([k, v]) => k !== "at" && k !== "stage" && v !== 0)
-              .map(([k, v]) => `${k} ${String(v)}`);
-            log(
-              `${describeStage(stage)}: nodes ${parts.join(", ")}; violations ${monitor.violations.length}`,
-            );
-          }
-        }, 15_000);
-        try {
-          const result = await stack.up({
-            color: "never",
-            onOutput: (s) => fs.appendFileSync(path.join(out, `pulumi-up-stage${stage}.log`), s),
-          });
-          log(
-            `${describeStage(stage)}: up ${result.summary.result} (${JSON.stringify(result.summary.resourceChanges ?? {})})`,
-          );
-        } catch (e) {
-          error = (program.error as Error | undefined)?.message ?? upError(e);
-        } finally {
-          clearInterval(progress);
+      }, 15_000);
+      try {
+        // Exactly as `cni-migration promote --to N --yes` does it: gates, move, record, up, rolls.
+        await promote(
+          {
+            to: stage,
+            preview: false,
+            yes: true,
+            stackPrefix: "",
+            minSoakSeconds: 0,
+            gateWaitSeconds: 5 * 60,
+            timeoutSeconds: 5 * 60,
+            kubeconfig: cluster.kubeconfig,
+            policyPacks: opts.policyPacks ?? [],
+            who: "rehearsal",
+          },
+          {
+            workspace: ws,
+            env,
+            program: (assumeHolder) => async () => {
+              try {
+                return await main({ assumeHolder });
+              } catch (e) {
+                program.error = e as Error;
+                throw e;
+              }
+            },
+            lister: () => kubeLister({ kubeconfig: cluster.kubeconfig }),
+            log,
+            confirm: () => Promise.resolve(true),
+            onUpOutput: (s) => fs.appendFileSync(path.join(out, `pulumi-up-stage${stage}.log`), s),
+            beforeUp: () => {
+              monitor.stage = stage;
+            },
+          },
+        );
+      } catch (e) {
+        const message = (program.error as Error | undefined)?.message ?? (e as Error).message;
+        error = message;
+        if (e instanceof PromotionRefused && message.includes("has not settled")) {
+          monitor.record("6-stage-order", "-", message);
         }
-      }
-      if (error === undefined && stage === Stage.Complete) {
-        const blocked = await gate(cluster, stage, ingress, kopsArgs, env, 5 * 60_000);
-        if (blocked !== undefined) error = `${describeStage(stage)} did not finish: ${blocked}`;
+      } finally {
+        clearInterval(progress);
       }
       fs.writeFileSync(
         path.join(out, `kops-specs-after-stage-${stage}.yaml`),

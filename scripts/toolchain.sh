@@ -2,7 +2,7 @@
 # Builds the pinned toolchain of the CNI-migration rehearsal from Go modules (offline machine:
 # only the Go module proxy, npm and apt are reachable) and caches it outside the repository.
 #
-#   scripts/toolchain.sh [--only pulumi|kube]      (default: everything)
+#   scripts/toolchain.sh [--only pulumi|kube|ci]   (default: everything)
 #
 # Each entry is taken from PATH when the right version is already there, else built once into
 #   ${CNI_MIGRATION_CACHE:-$HOME/.cache/cni-migration}/toolchain/<name>-<version>/<binary>
@@ -33,10 +33,10 @@ while [ $# -gt 0 ]; do
     --only) ONLY="${2:-}"; shift $(($# > 1 ? 2 : 1)) ;;
     --only=*) ONLY="${1#--only=}"; shift ;;
     -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
-    *) echo "usage: $0 [--only pulumi|kube]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--only pulumi|kube|ci]" >&2; exit 2 ;;
   esac
 done
-case "$ONLY" in all|pulumi|kube) ;; *) echo "--only takes pulumi or kube, not '$ONLY'" >&2; exit 2 ;; esac
+case "$ONLY" in all|pulumi|kube|ci) ;; *) echo "--only takes pulumi, kube or ci, not '$ONLY'" >&2; exit 2 ;; esac
 
 PULUMI_VERSION=v3.248.0
 K8S_PROVIDER_VERSION=4.25.0
@@ -44,6 +44,7 @@ K8S_PROVIDER_PSEUDO=v4.0.0-20260115033456-f47bc2d6f199     # commit f47bc2d6f199
 KUBE_VERSION=v1.27.16
 ETCD_VERSION=v3.6.17
 KWOK_VERSION=v0.8.0
+ACTIONLINT_VERSION=v1.7.12   # checks .github/workflows in .ci/run
 
 CACHE="${CNI_MIGRATION_CACHE:-$HOME/.cache/cni-migration}/toolchain"
 LOGS="$CACHE/logs"
@@ -174,13 +175,20 @@ build_kwok() {
     "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION"
 }
 
+build_actionlint() {
+  GOBIN="$1" $GO install -ldflags "-s -w" "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
+}
+
 export PULUMI_SKIP_UPDATE_CHECK=true
-if [ "$ONLY" != kube ]; then
+if [ "$ONLY" = all ] || [ "$ONLY" = ci ]; then
+  entry actionlint "$ACTIONLINT_VERSION" "$ACTIONLINT_VERSION|actionlint -version" build_actionlint
+fi
+if [ "$ONLY" != kube ] && [ "$ONLY" != ci ]; then
   entry pulumi "$PULUMI_VERSION" "$PULUMI_VERSION|pulumi version" build_pulumi
   entry pulumi-resource-kubernetes "$K8S_PROVIDER_VERSION" \
     "version.Version=$K8S_PROVIDER_VERSION|pulumi-resource-kubernetes @buildinfo" build_k8s_provider
 fi
-if [ "$ONLY" != pulumi ]; then
+if [ "$ONLY" != pulumi ] && [ "$ONLY" != ci ]; then
   entry kubernetes "$KUBE_VERSION" "$(printf '%s\n' \
     "$KUBE_VERSION|kube-apiserver --version" "$KUBE_VERSION|kube-controller-manager --version" \
     "$KUBE_VERSION|kube-scheduler --version" "$KUBE_VERSION|kubectl version --client")" build_kubernetes
@@ -192,7 +200,8 @@ fi
 # env.sh covers every entry present in the cache (from this or an earlier --only run).
 path=""
 for d in "$CACHE"/pulumi-"$PULUMI_VERSION" "$CACHE"/pulumi-resource-kubernetes-"$K8S_PROVIDER_VERSION" \
-  "$CACHE"/kubernetes-"$KUBE_VERSION" "$CACHE"/etcd-"$ETCD_VERSION" "$CACHE"/kwok-"$KWOK_VERSION"; do
+  "$CACHE"/kubernetes-"$KUBE_VERSION" "$CACHE"/etcd-"$ETCD_VERSION" "$CACHE"/kwok-"$KWOK_VERSION" \
+  "$CACHE"/actionlint-"$ACTIONLINT_VERSION"; do
   [ -d "$d" ] && path+="$d:"
 done
 for d in "${FOUND_DIRS[@]}"; do case ":$path" in *":$d:"*) ;; *) path+="$d:" ;; esac; done

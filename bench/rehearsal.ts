@@ -74,6 +74,11 @@ async function bench(): Promise<void> {
       process.stderr.write(
         `${size} nodes, run ${run}: ${report.verdict} in ${total.toFixed(0)}s\n`,
       );
+      fs.mkdirSync(path.join(__dirname, "results"), { recursive: true });
+      fs.copyFileSync(
+        path.join(out, "rehearsal-report.json"),
+        path.join(__dirname, "results", `rehearsal-${size}-nodes-run-${run}.json`),
+      );
       fs.rmSync(out, { recursive: true, force: true });
       writeResults(sizes, results);
     }

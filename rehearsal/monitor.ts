@@ -3,7 +3,8 @@
  * the program applies a stage and kops replaces nodes. A CNI counts as present on a node while
  * its DaemonSet selects the node (an agent restarting during an upgrade keeps the node's
  * datapath); a node that joined less than `graceSeconds` ago is still joining (a real node is
- * NotReady until its CNI has written its config, which kwok does not simulate). kube-proxy is a
+ * NotReady until its CNI has written its config, which kwok does not simulate), and so is one the
+ * kops simulator is still booting (its static pods not yet created). kube-proxy is a
  * static pod: it counts while its mirror pod is on the node.
  */
 import type * as k8s from "@kubernetes/client-node";
@@ -21,6 +22,7 @@ import {
 import { NODE_STATES, NodeState, assessNode } from "../lib/node-state";
 import { NodeConfigLike, PodLike, nodeRuntimes } from "../lib/snapshot";
 import { Stage } from "../lib/stage";
+import { BOOTING_ANNOTATION } from "./sim-nodes";
 
 export type Invariant =
   | "1-one-primary-network"
@@ -151,6 +153,11 @@ export class InvariantMonitor {
           })),
       ),
     ];
+    const booting = new Set(
+      nodes
+        .filter((n) => n.metadata?.annotations?.[BOOTING_ANNOTATION])
+        .map((n) => n.metadata?.name),
+    );
     const runtimes = nodeRuntimes({ nodes, pods: present, ciliumConfig, nodeConfigs: configs });
     const now = Date.now();
     const counts = Object.fromEntries([...NODE_STATES, "joining"].map((s) => [s, 0])) as Record<
@@ -214,7 +221,8 @@ export class InvariantMonitor {
           );
       }
       const joining =
-        r.createdAt !== undefined && now - r.createdAt < this.opts.graceSeconds * 1000;
+        booting.has(r.name) ||
+        (r.createdAt !== undefined && now - r.createdAt < this.opts.graceSeconds * 1000);
       if (joining) {
         counts.joining++;
         continue;

@@ -8,6 +8,12 @@ import { INSTANCE_GROUP_LABEL, KUBE_SYSTEM } from "../lib/labels";
 import { Kube } from "../cli/kube";
 import { LaunchSpec } from "./sim-state";
 
+/**
+ * Set on a simulated node until its static pods (kube-proxy) exist: a real node does not report
+ * Ready before its kubelet has started them, so the rehearsal does not judge it before either.
+ */
+export const BOOTING_ANNOTATION = "sim.cni-migration/booting";
+
 /** The annotation kwok's controller manages nodes by. */
 export const KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node";
 
@@ -68,6 +74,7 @@ export async function createNode(
           [KWOK_NODE_ANNOTATION]: "fake",
           "node.alpha.kubernetes.io/ttl": "0",
           "sim.cni-migration/launch-hash": spec.hash,
+          [BOOTING_ANNOTATION]: "true",
         },
       },
       spec: { podCIDR, podCIDRs: [podCIDR], taints: taints(spec) },
@@ -109,6 +116,11 @@ export async function createNode(
       },
     });
   }
+  // Booted: its static pods are up, as a kubelet would have them before reporting Ready.
+  await kube.core.patchNode(
+    { name, body: { metadata: { annotations: { [BOOTING_ANNOTATION]: null } } } },
+    kube.k8s.setHeaderOptions("Content-Type", kube.k8s.PatchStrategy.MergePatch),
+  );
 }
 
 /** Evicts every pod from a node but DaemonSet and mirror pods, as `kubectl drain` does. */

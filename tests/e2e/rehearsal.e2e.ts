@@ -10,7 +10,10 @@ import * as fs from "node:fs";
 import { KopsObject } from "../../lib/kops";
 import { RehearsalReport } from "../../rehearsal/report";
 import { rehearse } from "../../rehearsal/rehearse";
-import { readSpecs, specFile } from "./support";
+import Ajv from "ajv";
+import { spawnSync } from "node:child_process";
+import { toolchainEnv } from "../../rehearsal/toolchain";
+import { deleteKeptCluster, readSpecs, specFile } from "./support";
 
 const log = (line: string): void => {
   process.stdout.write(`      ${line}\n`);
@@ -29,8 +32,21 @@ describe("rehearsal on the fixture cluster with an ingress group", function () {
     out = outDir("e2e");
     const cluster = specFile(() => undefined, { ingressGroup: true });
     report = await rehearse(
-      { clusterFile: cluster, nodesPerIg: 2, out, config: { ingressInstanceGroups: ["ingress"] } },
+      {
+        clusterFile: cluster,
+        nodesPerIg: 2,
+        out,
+        config: { ingressInstanceGroups: ["ingress"] },
+        keepCluster: true,
+      },
       log,
+    );
+  });
+
+  after(() => {
+    deleteKeptCluster(
+      out,
+      toolchainEnv(() => undefined),
     );
   });
 
@@ -83,6 +99,28 @@ describe("rehearsal on the fixture cluster with an ingress group", function () {
     }
     const ingress = specs.find((o) => o.metadata.name === "ingress") as KopsObject;
     expect(ingress.spec.taints).to.deep.equal(["dedicated=ingress:NoSchedule"]);
+  });
+
+  it("is reported complete by `cni-migration status --json`, in the documented schema", () => {
+    const root = path.resolve(__dirname, "..", "..");
+    const r = spawnSync("node", ["bin/cni-migration", "status", "--json", "--ingress", "ingress"], {
+      cwd: root,
+      encoding: "utf8",
+      env: { ...process.env, KUBECONFIG: path.join(out, "kubeconfig") },
+    });
+    expect(r.status, r.stderr).to.equal(0);
+    const status = JSON.parse(r.stdout) as Record<string, unknown>;
+    const schema = JSON.parse(
+      fs.readFileSync(path.join(root, "schemas", "status.schema.json"), "utf8"),
+    ) as object;
+    const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+    expect(validate(status), JSON.stringify(validate.errors)).to.equal(true);
+    expect(status).to.deep.include({ verdict: "ok", exitCode: 0, problems: [], blockers: [] });
+    expect(status.stage).to.deep.include({ number: 4, stack: "stage4" });
+    expect(status.nextPromotion).to.equal(null);
+    const nodes = status.nodes as { total: number; byState: Record<string, number> };
+    expect(nodes.total).to.equal(5);
+    expect(nodes.byState["cilium-kpr"]).to.equal(5);
   });
 
   it("writes the report files", () => {

@@ -31,6 +31,7 @@ export interface RehearsalOptions {
   /** Stack config to try, `key` (in the cni-migration namespace, dots for nesting) to value. */
   readonly config: Readonly<Record<string, unknown>>;
   readonly keepCluster?: boolean;
+  /** How often the invariants are checked. @default 1 s, and 1 s per 250 nodes above that */
   readonly intervalMs?: number;
   readonly graceSeconds?: number;
   /** Policy packs `promote` applies (the project's own in policy/ by default in the CLI). */
@@ -232,7 +233,10 @@ export async function rehearse(opts: RehearsalOptions, log: Log): Promise<Rehear
         backend: { url: env.PULUMI_BACKEND_URL },
       },
     });
-    stopMonitor = monitor.start(opts.intervalMs ?? 1000, (e) => log(`monitor: ${e.message}`));
+    // One check a second, and one per 250 nodes a second on large clusters: each check lists
+    // every node and kube-system pod, and the API server shares the machine with the rest.
+    const interval = opts.intervalMs ?? Math.max(1000, Math.round((seeded / 250) * 1000));
+    stopMonitor = monitor.start(interval, (e) => log(`monitor: ${e.message}`));
 
     for (const stage of ALL_STAGES) {
       const stageStart = Date.now();

@@ -5,7 +5,12 @@
  * (`spec.rollingUpdate.maxUnavailable: 10%`, as large clusters are). Writes
  * bench/results/rehearsal.json and prints a table.
  *
- *   npm run bench:rehearsal -- [--sizes 50,250,750] [--runs 3]
+ *   npm run bench:rehearsal -- [--sizes 50,250,750] [--runs 3] [--resume]
+ *
+ * A whole benchmark takes over an hour and a half on 2 cores. `--resume` keeps the runs already
+ * in bench/results/rehearsal.json (of the sizes asked for) and measures only the missing ones,
+ * so an interrupted benchmark goes on where it stopped; it is only meaningful when nothing the
+ * rehearsal runs has changed since those runs.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -42,21 +47,28 @@ function clusterFile(): string {
   return file;
 }
 
+const RESULTS = path.join(__dirname, "results", "rehearsal.json");
+
+/** The runs of `sizes` that an earlier benchmark wrote, to go on from with `--resume`. */
+function earlierRuns(sizes: readonly number[]): Result[] {
+  if (!fs.existsSync(RESULTS)) return [];
+  const written = JSON.parse(fs.readFileSync(RESULTS, "utf8")) as { runs?: Result[] };
+  return (written.runs ?? []).filter((r) => sizes.includes(r.nodes));
+}
+
 async function bench(): Promise<void> {
   const sizes = flag("--sizes", "50,250,750").split(",").map(Number);
   const runs = Number(flag("--runs", "3"));
   const file = clusterFile();
-  const results: {
-    nodes: number;
-    run: number;
-    verdict: string;
-    total: number;
-    stages: number[];
-  }[] = [];
+  const results: Result[] = process.argv.includes("--resume") ? earlierRuns(sizes) : [];
+  for (const r of results) {
+    process.stderr.write(`${r.nodes} nodes, run ${r.run}: kept from ${RESULTS} (--resume)\n`);
+  }
   // Runs outside, sizes inside, and the results written after every rehearsal: an interrupted
   // benchmark still leaves every size measured as often as the others.
   for (let run = 1; run <= runs; run++) {
     for (const size of sizes) {
+      if (results.some((r) => r.nodes === size && r.run === run)) continue;
       const out = fs.mkdtempSync(path.join(os.tmpdir(), `cni-migration-bench-${size}-`));
       const t0 = Date.now();
       const report = await rehearse(
@@ -101,7 +113,7 @@ function writeResults(sizes: number[], results: Result[]): void {
   });
   fs.mkdirSync(path.join(__dirname, "results"), { recursive: true });
   fs.writeFileSync(
-    path.join(__dirname, "results", "rehearsal.json"),
+    RESULTS,
     JSON.stringify(
       { at: new Date().toISOString(), cpus: os.cpus().length, runs: results, medians: table },
       null,

@@ -6,11 +6,11 @@
  * re-run: a promotion stopped anywhere continues where it stopped.
  */
 import * as automation from "@pulumi/pulumi/automation";
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseStageRecord } from "./cluster";
+import { runCommand } from "./exec";
 import { Lister, readCluster } from "./cluster-read";
 import { readHistory, recordPromotion } from "./history";
 import {
@@ -85,27 +85,6 @@ export class PromotionFailed extends Error {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Runs a command; rejects with its output when it fails or outlives `timeoutMs`. */
-export function runCommand(
-  cmd: string,
-  args: readonly string[],
-  env: NodeJS.ProcessEnv,
-  timeoutMs = 15 * 60_000,
-): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, timeout: timeoutMs });
-    let out = "";
-    child.stdout.on("data", (c: Buffer) => (out += c.toString("utf8")));
-    child.stderr.on("data", (c: Buffer) => (out += c.toString("utf8")));
-    child.on("error", (e) => reject(new Error(`could not run ${cmd}: ${e.message}`)));
-    child.on("close", (code) =>
-      code === 0
-        ? resolve(out)
-        : reject(new Error(`\`${cmd} ${args.join(" ")}\` failed (exit ${code}): ${out.trim()}`)),
-    );
-  });
-}
 
 /** The most useful part of a failed `up`: the program's own refusal when there is one. */
 export function upError(e: unknown): string {

@@ -16,10 +16,11 @@
  */
 import * as fs from "node:fs";
 import * as YAML from "yaml";
-import { Kube, connectTo, listAllNodes } from "../cli/kube";
+import { FROM_CACHE, Kube, connectTo, listAllNodes } from "../cli/kube";
 import { durationSeconds } from "../lib/config";
 import { clusterFacts, groupRef, parseKopsObjects } from "../lib/kops";
 import { INSTANCE_GROUP_LABEL } from "../lib/labels";
+import { ClusterObjects, ClusterSource, watchCluster } from "./cluster-watch";
 import { createNode, deleteNode, drainNode } from "./sim-nodes";
 import { SimState } from "./sim-state";
 
@@ -80,33 +81,37 @@ async function kubeOf(state: SimState): Promise<Kube> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** The cluster's nodes, pods and DaemonSets by one LIST each, from the API server's watch cache. */
+export async function listCluster(kube: Kube): Promise<ClusterObjects> {
+  const [nodes, pods, daemonSets] = await Promise.all([
+    listAllNodes(kube, { fromCache: true }),
+    kube.core.listPodForAllNamespaces(FROM_CACHE),
+    kube.apps.listDaemonSetForAllNamespaces(FROM_CACHE),
+  ]);
+  return { nodes, pods: pods.items, daemonSets: daemonSets.items };
+}
+
 /** kops's validation rules, plus DaemonSet readiness (a real node is NotReady until its CNI runs). */
-export async function validationFailures(kube: Kube): Promise<string[]> {
+export function validationFailures(cluster: ClusterObjects): string[] {
   const failures: string[] = [];
-  for (const n of await listAllNodes(kube)) {
+  for (const n of cluster.nodes) {
     const ready = n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
     if (!ready)
       failures.push(
         `node "${n.metadata?.name}" of role "${n.metadata?.labels?.["kubernetes.io/role"] ?? "node"}" is not ready`,
       );
   }
-  let token: string | undefined;
-  do {
-    const page = await kube.core.listPodForAllNamespaces({ limit: 500, _continue: token });
-    for (const p of page.items) {
-      const pc = p.spec?.priorityClassName;
-      if (pc !== "system-node-critical" && pc !== "system-cluster-critical") continue;
-      if (p.metadata?.deletionTimestamp) continue;
-      const ready = p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
-      if (p.status?.phase === "Pending")
-        failures.push(`${pc} pod "${p.metadata?.namespace}/${p.metadata?.name}" is pending`);
-      else if (!ready)
-        failures.push(`${pc} pod "${p.metadata?.namespace}/${p.metadata?.name}" is not ready`);
-    }
-    token = page.metadata?._continue || undefined;
-  } while (token !== undefined);
-  const ds = await kube.apps.listDaemonSetForAllNamespaces({});
-  for (const d of ds.items) {
+  for (const p of cluster.pods) {
+    const pc = p.spec?.priorityClassName;
+    if (pc !== "system-node-critical" && pc !== "system-cluster-critical") continue;
+    if (p.metadata?.deletionTimestamp) continue;
+    const ready = p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
+    if (p.status?.phase === "Pending")
+      failures.push(`${pc} pod "${p.metadata?.namespace}/${p.metadata?.name}" is pending`);
+    else if (!ready)
+      failures.push(`${pc} pod "${p.metadata?.namespace}/${p.metadata?.name}" is not ready`);
+  }
+  for (const d of cluster.daemonSets) {
     const s = d.status;
     if (s && s.numberReady < s.desiredNumberScheduled) {
       failures.push(
@@ -117,8 +122,12 @@ export async function validationFailures(kube: Kube): Promise<string[]> {
   return failures;
 }
 
+/**
+ * Validates until `count` consecutive passes, half a second apart, or fails at the deadline. A
+ * lost watch counts as a failed pass.
+ */
 async function validate(
-  kube: Kube,
+  cluster: ClusterSource,
   count: number,
   timeoutSeconds: number,
   out: Out,
@@ -127,7 +136,7 @@ async function validate(
   let passes = 0;
   let last: string[] = [];
   while (passes < count) {
-    last = await validationFailures(kube);
+    last = await cluster.read().then(validationFailures, (e: Error) => [e.message]);
     if (last.length === 0) passes++;
     else passes = 0;
     if (passes >= count) break;
@@ -155,7 +164,7 @@ function batchSize(state: SimState, group: string, size: number): number {
 }
 
 /** How many nodes of a batch the simulator replaces at once (API calls in flight). */
-const REPLACE_CONCURRENCY = 16;
+const REPLACE_CONCURRENCY = 64;
 
 /** Runs `work` on every item, at most `limit` at a time; rejects with the first failure. */
 async function inParallel<T>(
@@ -229,40 +238,47 @@ async function rollingUpdate(a: Args, out: Out): Promise<void> {
     return;
   }
   const facts = clusterFacts(state.cluster());
-  for (const p of plan) {
-    if (p.stale.length === 0) continue;
-    await validate(kube, 1, validationTimeout, out);
-    const size = batchSize(state, p.name, p.members.length);
-    out(
-      `Rolling update of instance group ${p.name}: ${p.stale.length} node(s), ${size} at a time.`,
-    );
-    for (let i = 0; i < p.stale.length; i += size) {
-      const batch = p.stale.slice(i, i + size);
-      const taken = new Set((await listAllNodes(kube)).flatMap((n) => n.spec?.podCIDRs ?? []));
-      // Like kops, the nodes of one batch are drained and replaced side by side.
-      const replacements = batch.map((n) => {
-        const name = state.nextNodeName(p.name);
-        const cidr = state.allocatePodCIDR(facts.podCIDR, taken);
-        taken.add(cidr);
-        return { old: n.metadata?.name ?? "", name, cidr };
-      });
-      await inParallel(replacements, REPLACE_CONCURRENCY, async (r) => {
-        const evicted = await drainNode(kube, r.old);
-        out(`Draining the node: "${r.old}" (${evicted} pod(s) evicted).`);
-        await deleteNode(kube, r.old);
-        await createNode(kube, r.name, p.name, p.spec, r.cidr);
-        out(`Stopped instance of "${r.old}"; new node "${r.name}" joined with podCIDR ${r.cidr}.`);
-      });
-      logTo(a, "events.log", {
-        event: "batch",
-        instanceGroup: p.name,
-        nodesReplaced: batch.length,
-      });
+  const cluster = await watchCluster(state.meta().kubeconfig);
+  try {
+    for (const p of plan) {
+      if (p.stale.length === 0) continue;
+      await validate(cluster, 1, validationTimeout, out);
+      const size = batchSize(state, p.name, p.members.length);
       out(
-        `Validating the cluster after ${Math.min(i + size, p.stale.length)} of ${p.stale.length} node(s) of ${p.name}.`,
+        `Rolling update of instance group ${p.name}: ${p.stale.length} node(s), ${size} at a time.`,
       );
-      await validate(kube, validateCount, validationTimeout, out);
+      for (let i = 0; i < p.stale.length; i += size) {
+        const batch = p.stale.slice(i, i + size);
+        const taken = new Set((await listAllNodes(kube)).flatMap((n) => n.spec?.podCIDRs ?? []));
+        // Like kops, the nodes of one batch are drained and replaced side by side.
+        const replacements = batch.map((n) => {
+          const name = state.nextNodeName(p.name);
+          const cidr = state.allocatePodCIDR(facts.podCIDR, taken);
+          taken.add(cidr);
+          return { old: n.metadata?.name ?? "", name, cidr };
+        });
+        await inParallel(replacements, REPLACE_CONCURRENCY, async (r) => {
+          const evicted = await drainNode(kube, r.old);
+          out(`Draining the node: "${r.old}" (${evicted} pod(s) evicted).`);
+          await deleteNode(kube, r.old);
+          await createNode(kube, r.name, p.name, p.spec, r.cidr);
+          out(
+            `Stopped instance of "${r.old}"; new node "${r.name}" joined with podCIDR ${r.cidr}.`,
+          );
+        });
+        logTo(a, "events.log", {
+          event: "batch",
+          instanceGroup: p.name,
+          nodesReplaced: batch.length,
+        });
+        out(
+          `Validating the cluster after ${Math.min(i + size, p.stale.length)} of ${p.stale.length} node(s) of ${p.name}.`,
+        );
+        await validate(cluster, validateCount, validationTimeout, out);
+      }
     }
+  } finally {
+    await cluster.stop();
   }
   out("Rolling update completed for cluster " + state.clusterName + "!");
 }
@@ -338,7 +354,7 @@ export async function runKops(argv: readonly string[], out: Out): Promise<number
     } else if (verb === "rolling-update" && noun === "cluster") {
       await rollingUpdate(a, out);
     } else if (verb === "validate" && noun === "cluster") {
-      const failures = await validationFailures(await kubeOf(stateOf(a)));
+      const failures = validationFailures(await listCluster(await kubeOf(stateOf(a))));
       if (failures.length > 0) {
         out("VALIDATION ERRORS");
         for (const f of failures) out(f);

@@ -7,8 +7,7 @@
  * kops simulator is still booting (its static pods not yet created). kube-proxy is a
  * static pod: it counts while its mirror pod is on the node.
  */
-import type * as k8s from "@kubernetes/client-node";
-import { Kube, listAllNodes } from "../cli/kube";
+import { FROM_CACHE, Kube, listAllNodes } from "../cli/kube";
 import { NamedRange, overlapping } from "../lib/cidr";
 import {
   CANAL_DAEMONSET,
@@ -23,6 +22,8 @@ import { NODE_STATES, NodeState, assessNode } from "../lib/node-state";
 import { NodeConfigLike, PodLike, nodeRuntimes } from "../lib/snapshot";
 import { Stage } from "../lib/stage";
 import { BOOTING_ANNOTATION } from "./sim-nodes";
+
+const KUBE_PROXY_SELECTOR = "k8s-app=kube-proxy";
 
 export type Invariant =
   | "1-one-primary-network"
@@ -82,21 +83,6 @@ export class InvariantMonitor {
     });
   }
 
-  private async listPods(): Promise<k8s.V1Pod[]> {
-    const pods: k8s.V1Pod[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.kube.core.listNamespacedPod({
-        namespace: KUBE_SYSTEM,
-        limit: 500,
-        _continue: token,
-      });
-      pods.push(...page.items);
-      token = page.metadata?._continue || undefined;
-    } while (token !== undefined);
-    return pods;
-  }
-
   private async nodeConfigs(): Promise<NodeConfigLike[]> {
     try {
       const list = (await this.kube.custom.listClusterCustomObject({
@@ -114,10 +100,17 @@ export class InvariantMonitor {
   async checkOnce(): Promise<number> {
     const before = this.violations.length;
     const [nodes, pods, configs, daemonSets] = await Promise.all([
-      listAllNodes(this.kube),
-      this.listPods(),
+      listAllNodes(this.kube, { fromCache: true }),
+      // Only kube-proxy's mirror pods count; the CNIs count by DaemonSet selection.
+      this.kube.core
+        .listNamespacedPod({
+          namespace: KUBE_SYSTEM,
+          labelSelector: KUBE_PROXY_SELECTOR,
+          ...FROM_CACHE,
+        })
+        .then((l) => l.items),
       this.nodeConfigs(),
-      this.kube.apps.listNamespacedDaemonSet({ namespace: KUBE_SYSTEM }),
+      this.kube.apps.listNamespacedDaemonSet({ namespace: KUBE_SYSTEM, ...FROM_CACHE }),
     ]);
     let ciliumConfig: Record<string, string> | undefined;
     try {

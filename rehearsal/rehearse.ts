@@ -19,7 +19,8 @@ import { ALL_STAGES, Stage, describeStage, stageName } from "../lib/stage";
 import { stageStack } from "../lib/stacks";
 import { InvariantMonitor } from "./monitor";
 import { FinalCounts, RehearsalReport, RollRecord, StageRecord, writeReport } from "./report";
-import { SimCluster, readSpecFile, run, seedCluster, startCluster } from "./sim-cluster";
+import { runCommand as run } from "../lib/exec";
+import { SimCluster, readSpecFile, seedCluster, startCluster } from "./sim-cluster";
 import { SimState } from "./sim-state";
 import { PROJECT_ROOT, pulumiEnv, toolchainEnv } from "./toolchain";
 

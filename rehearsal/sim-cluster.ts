@@ -4,10 +4,10 @@
  * with field manager `kops` (as kops's addon manager does), and the CRDs cilium-operator would
  * register.
  */
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Kube, connectTo } from "../cli/kube";
+import { runCommand as run } from "../lib/exec";
 import { KopsObject, clusterFacts, groupRef, parseKopsObjects } from "../lib/kops";
 import { groupKind } from "../lib/plan";
 import { createNode } from "./sim-nodes";
@@ -24,22 +24,6 @@ export const CILIUM_CRDS = [
   path.join(FIXTURES, "crds", "ciliumnodeconfigs.cilium.io.yaml"),
   path.join(__dirname, "crds", "ciliumclusterwidenetworkpolicies.cilium.io.yaml"),
 ];
-
-/** Runs a command, resolving with its output; rejects with it on failure. */
-export function run(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env });
-    let out = "";
-    child.stdout.on("data", (c: Buffer) => (out += c.toString("utf8")));
-    child.stderr.on("data", (c: Buffer) => (out += c.toString("utf8")));
-    child.on("error", (e) => reject(new Error(`could not run ${cmd}: ${e.message}`)));
-    child.on("close", (code) =>
-      code === 0
-        ? resolve(out)
-        : reject(new Error(`${cmd} ${args.join(" ")} failed (exit ${code}):\n${out.trim()}`)),
-    );
-  });
-}
 
 export interface SimCluster {
   readonly name: string;
